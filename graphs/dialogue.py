@@ -32,7 +32,7 @@ from langchain_core.messages import (
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from writ.chat_format import message_text, to_openai, user_view
+from writ.chat_format import UserView, message_text, to_openai
 from writ.domain import Domain, ToolKind
 from writ.environment import environments
 from writ.graphs.dialogue_context import DialogueContext
@@ -60,6 +60,7 @@ from writ.verifier import Verifier
 
 # Models live beside the environment, per dialogue handle: cheap to reuse across turns, never checkpointed.
 _models: dict[str, dict[str, BaseChatModel]] = {}
+_user_views: dict[str, UserView] = {}
 
 
 @cache
@@ -155,8 +156,11 @@ async def user(state: DialogueState, runtime: Runtime[DialogueContext]) -> dict[
         return {"termination": USER_ERROR}
     task = _task(state)
     model = _model(runtime, state["env"], "user", task)
-    prompt = tau2_user_system_prompt(task) if _context(runtime).user_prompt == "tau2" else user_system_prompt(task)
-    reply = await model.ainvoke(user_view(prompt, state["messages"]))
+    view = _user_views.get(state["env"])
+    if view is None:
+        prompt = tau2_user_system_prompt(task) if _context(runtime).user_prompt == "tau2" else user_system_prompt(task)
+        view = _user_views[state["env"]] = UserView(prompt)
+    reply = await model.ainvoke(view(state["messages"]))
     text = message_text(reply)
     turns = state.get("turns", 0) + 1
     update: dict[str, Any] = {"messages": [HumanMessage(content=text)], "turns": turns, "usage": _usage("user", reply)}
@@ -232,6 +236,7 @@ async def verify(state: DialogueState, runtime: Runtime[DialogueContext]) -> dic
     termination = state.get("termination") or USER_STOP
     environments.close(state["env"])
     _models.pop(state["env"], None)
+    _user_views.pop(state["env"], None)
     try:
         verdict = _verifier(task.writ.domain).verify(task.task, to_openai(state["messages"]), termination).to_dict()
     except Exception as exc:  # e.g. a native tool that raises during the replay: unverifiable, so not kept
@@ -313,6 +318,7 @@ async def arun_dialogue(task: WritTask, context: DialogueContext | None = None) 
     finally:  # a model error mid-dialogue must not leak the environment or the clients
         environments.close(handle)
         _models.pop(handle, None)
+        _user_views.pop(handle, None)
     return build_trajectory(task, final, context, time.perf_counter() - started)
 
 

@@ -74,3 +74,59 @@ def test_openai_compatible_specs_load_the_lean_client(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     model = load_chat_model("openai-compatible:m@http://127.0.0.1:9/v1", "agent")
     assert isinstance(model, LeanChatOpenAI) and isinstance(model, ChatOpenAI)
+
+
+def test_spliced_body_is_the_payload_langchain_openai_builds():
+    """Each message's JSON is cached per message object; the body must still equal the SDK path's payload."""
+    import json
+
+    lean = LeanChatOpenAI(
+        model="scripted", base_url="http://127.0.0.1:9/v1", api_key="EMPTY", temperature=0.3
+    )
+    call = {"name": "get_order_details", "args": {"order_id": "#W1"}, "id": "call_1", "type": "tool_call"}
+    history = [
+        *OPENING,
+        AIMessage(content="", tool_calls=[call]),
+        ToolMessage(content='{"status": "pending"}', tool_call_id="call_1"),
+        AIMessage(content=[{"type": "text", "text": "Your order is pending ✓"}]),
+        HumanMessage(content=[{"type": "text", "text": "cancel it"}], name="yusuf"),
+    ]
+    sent: list[bytes] = []
+
+    async def capture(body, options):
+        sent.append(body)
+        raise openai.APIConnectionError(request=None)  # stop before any network
+
+    lean._post = capture  # type: ignore[method-assign]
+    for upto in (3, len(history), len(history)):  # later calls reuse the cached JSON of earlier messages
+        with pytest.raises(openai.APIConnectionError):
+            asyncio.run(lean.bind_tools(TOOLS).ainvoke(history[:upto]))
+        expected = lean.bind_tools(TOOLS)
+        payload = lean._get_request_payload(history[:upto], **expected.kwargs)
+        payload.pop("stream", None)
+        assert json.loads(sent[-1]) == json.loads(json.dumps(payload))
+    assert len(lean._message_json) == len(history)
+
+
+def test_a_slow_answer_past_the_timeout_is_the_sdks_timeout_error():
+    task = task_by_id("retail", "0")
+    with ScriptedOpenAIServer([task], latency_s=1.0) as server:
+        _, lean = _pair(server, task, max_retries=0, timeout=0.2)
+        with pytest.raises(openai.APITimeoutError):
+            asyncio.run(lean.ainvoke(OPENING))
+
+
+def test_connections_close_with_the_event_loop(recwarn):
+    """asyncio.run closes the loop's sessions: nothing left open, no 'Unclosed client session'."""
+    import gc
+
+    from writ import lean_openai
+
+    task = task_by_id("retail", "0")
+    with ScriptedOpenAIServer([task]) as server:
+        _, lean = _pair(server, task)
+        for _ in range(2):
+            assert asyncio.run(lean.bind_tools(TOOLS).ainvoke(OPENING)).tool_calls
+            assert len(lean_openai._sessions) == 0
+    gc.collect()
+    assert not [w for w in recwarn.list if issubclass(w.category, ResourceWarning)]

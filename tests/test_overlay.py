@@ -238,3 +238,80 @@ def test_record_peeks_without_touching(retail):
     order = state.record("orders", "#W2378156")
     assert order is retail.base_db.orders["#W2378156"]
     assert state.outcome().records == {}
+
+
+# --- read tools share records uncopied: none of a shipped domain's may change them ----------
+
+
+def _all_records(domain) -> str:
+    return canonical_json(domain.base_db)
+
+
+def _exercise_reads(domain_name: str) -> None:
+    """Compose and simulate a few tasks (scripted models), then call every single-id read tool on many keys."""
+    from writ.composer.config import ComposeConfig
+    from writ.domain import ToolKind
+    from writ.graphs.composer import compose_one
+    from writ.graphs.dialogue import run_dialogue
+    from writ.registry import get_domain
+    from writ.task import WritTask
+
+    domain = get_domain(domain_name)
+    config = ComposeConfig(domain=domain_name, n=4, seed=3)
+    for index in range(4):
+        task = compose_one(config, index)
+        if isinstance(task, WritTask):
+            assert run_dialogue(task).reward == 1.0
+    state = domain.new_state()
+    collections = {name: view for name, view in state._collections.items()}
+    for spec in domain.tools():
+        required = spec.parameters.get("required", [])
+        if spec.kind != ToolKind.READ or len(required) != 1 or not required[0].endswith("_id"):
+            continue
+        keys = list(collections.get(required[0][: -len("_id")] + "s", {}))[:40] or ["nope"]
+        for key in keys:
+            state.call(spec.name, {required[0]: key})
+
+
+@pytest.mark.parametrize("domain_name", ["retail", "airline", "clinic"])
+def test_no_read_tool_changes_the_shared_database(domain_name):
+    from writ.registry import get_domain
+
+    domain = get_domain(domain_name)
+    before = _all_records(domain)
+    _exercise_reads(domain_name)
+    assert _all_records(domain) == before
+
+
+def test_a_read_tool_sees_shared_records_and_touches_nothing():
+    from writ.registry import get_domain
+
+    domain = get_domain("retail")
+    state = domain.new_state()
+    order_id = next(iter(domain.base_db.orders))
+    assert not state.call("get_order_details", {"order_id": order_id}).error
+    assert state.outcome().records == {}  # a read leaves nothing to compare
+    view = state._collections["orders"]
+    assert view.read_only is False  # back to copying once the read returns
+    assert view[order_id] is not domain.base_db.orders[order_id]
+
+
+def test_the_shared_database_check_catches_a_read_that_writes():
+    """The guard above is not vacuous: a read that mutated a shared record would change the hash."""
+    from writ.registry import get_domain
+
+    domain = get_domain("retail")
+    before = _all_records(domain)
+    order_id = next(iter(domain.base_db.orders))
+    state = domain.new_state()
+    view = state._collections["orders"]
+    view.read_only = True
+    shared = view[order_id]
+    original = shared.status
+    shared.status = "mutated by a misbehaving read"
+    try:
+        assert _all_records(domain) != before
+    finally:
+        shared.status = original
+        view.read_only = False
+    assert _all_records(domain) == before

@@ -98,6 +98,11 @@ def user_view(system_prompt: str, messages: Sequence[BaseMessage]) -> list[BaseM
     Tool calls and results are the agent's business and stay hidden, as in τ²-bench.
     """
     view: list[BaseMessage] = [SystemMessage(content=system_prompt)]
+    _extend_user_view(view, messages)
+    return view
+
+
+def _extend_user_view(view: list[BaseMessage], messages: Sequence[BaseMessage]) -> None:
     for m in messages:
         if isinstance(m, AIMessage):
             text = message_text(m)
@@ -105,4 +110,26 @@ def user_view(system_prompt: str, messages: Sequence[BaseMessage]) -> list[BaseM
                 view.append(HumanMessage(content=text))
         elif isinstance(m, HumanMessage):
             view.append(AIMessage(content=message_text(m)))
-    return view
+
+
+class UserView:
+    """`user_view` for one dialogue, extended turn by turn instead of rebuilt.
+
+    A dialogue only appends messages, so the view of the first n is kept and only the new ones
+    are converted; the view's messages stay the same objects from turn to turn, which lets a
+    client reuse their serialized JSON (`writ.lean_openai`). A history that is not an extension
+    of the last one seen is converted afresh.
+    """
+
+    def __init__(self, system_prompt: str) -> None:
+        self.system_prompt = system_prompt
+        self._seen: list[BaseMessage] = []
+        self._view: list[BaseMessage] = [SystemMessage(content=system_prompt)]
+
+    def __call__(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+        seen = self._seen
+        if len(messages) < len(seen) or not all(a is b for a, b in zip(seen, messages, strict=False)):
+            self._seen, self._view = [], self._view[:1]
+        _extend_user_view(self._view, messages[len(self._seen) :])
+        self._seen = list(messages)
+        return list(self._view)

@@ -4,7 +4,9 @@ Parsing, hashing or deep-copying a τ²-bench database costs 0.1–0.3 s, far mo
 scripted dialogue. A dialogue touches a handful of records, so each dialogue gets a view whose
 collections share the parsed records and deep-copy one only when a tool first reaches for it
 by key. Iteration hands out the shared records read-only (the tools only search with it); the
-records a dialogue touched are exactly the ones to compare against the gold outcome.
+records a dialogue touched are exactly the ones to compare against the gold outcome. While a
+read tool runs (`reading()`), reads by key hand out the shared record too: a read tool does not
+change what it reads, so copying it would only cost time (most tool calls are reads).
 """
 
 from __future__ import annotations
@@ -21,10 +23,40 @@ V = TypeVar("V")
 _MISSING = object()
 
 
+_ATOMIC = (str, int, float, bool, type(None))
+
+
 def clone(value: Any) -> Any:
+    """A deep copy of a record parsed from JSON, about 6x faster than `model_copy(deep=True)`.
+
+    Records are trees (models, lists, dicts, scalars), so the copy needs no memo; it does what
+    pydantic's own `__deepcopy__` does for a model, without `copy.deepcopy`'s generic dispatch.
+    Anything else (a tuple, a set, a custom class) goes through `copy.deepcopy`.
+    """
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is list:
+        return [clone(v) for v in value]
+    if kind is dict:
+        return {k: clone(v) for k, v in value.items()}
     if isinstance(value, BaseModel):
-        return value.model_copy(deep=True)
+        return _clone_model(value)
     return copy.deepcopy(value)
+
+
+def _clone_model(model: BaseModel) -> BaseModel:
+    fresh = type(model).__new__(type(model))
+    setattr_ = object.__setattr__
+    setattr_(fresh, "__dict__", {k: clone(v) for k, v in model.__dict__.items()})
+    extra = model.__pydantic_extra__
+    setattr_(fresh, "__pydantic_extra__", None if extra is None else {k: clone(v) for k, v in extra.items()})
+    setattr_(fresh, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
+    private = getattr(model, "__pydantic_private__", None)
+    setattr_(
+        fresh, "__pydantic_private__", None if private is None else {k: clone(v) for k, v in private.items()}
+    )
+    return fresh
 
 
 def canonical_json(value: Any) -> str:
@@ -37,12 +69,13 @@ def canonical_json(value: Any) -> str:
 class CopyOnAccess(MutableMapping[str, V], Generic[V]):
     """A dict-like collection over a shared base: records are copied the first time they are read by key."""
 
-    __slots__ = ("_base", "_local", "_deleted")
+    __slots__ = ("_base", "_local", "_deleted", "read_only")
 
     def __init__(self, base: dict[str, V]) -> None:
         self._base = base
         self._local: dict[str, V] = {}
         self._deleted: set[str] = set()
+        self.read_only = False  # set while a read tool runs: reads by key share, copy nothing
 
     def __getitem__(self, key: str) -> V:
         value = self._local.get(key, _MISSING)
@@ -50,6 +83,8 @@ class CopyOnAccess(MutableMapping[str, V], Generic[V]):
             return value  # type: ignore[return-value]
         if key in self._deleted:
             raise KeyError(key)
+        if self.read_only:
+            return self._base[key]
         fresh = clone(self._base[key])
         self._local[key] = fresh
         return fresh

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from writ.trajectory import Message, parse_arguments
@@ -37,8 +38,14 @@ def id_values(arguments: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 def mentions(text: str, value: str) -> bool:
     """`value` appears in `text` as a whole token (so "123" is not found inside "91234")."""
-    pattern = r"(?<![A-Za-z0-9_])" + re.escape(value) + r"(?![A-Za-z0-9_])"
-    return re.search(pattern, text) is not None
+    if value not in text:  # the common answer, without a regex
+        return False
+    return _token(value).search(text) is not None
+
+
+@lru_cache(maxsize=65536)
+def _token(value: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z0-9_])" + re.escape(value) + r"(?![A-Za-z0-9_])")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Tau2State:
                 fields[name] = view
             else:
                 fields[name] = clone(value)
+        self._views = tuple(self._collections.values())
         self.db = type(base).model_construct(**fields)
         self.toolkit = domain.toolkit_cls(self.db)
         self.env = Environment(domain_name=domain.name, policy=domain.policy, tools=self.toolkit)
@@ -52,16 +53,26 @@ class Tau2State:
         """Run a tool exactly as τ²'s `Environment.get_response` does (errors become 'Error: ...').
 
         Same steps as `get_response` minus its debug log line, whose f-string renders every
-        result even when logging is off (about 15% of composition time).
+        result even when logging is off (about 15% of composition time). A read tool sees the
+        shared records uncopied (see `CopyOnAccess`); `tests/test_overlay.py` checks that no
+        read tool of a shipped domain changes the base database.
         """
         if not isinstance(arguments, Mapping):
             return ToolResult(content=f"Error: arguments must be an object, got {type(arguments).__name__}", error=True)
+        reading = self._domain.tool_kind(name) == ToolKind.READ
+        if reading:
+            for view in self._views:
+                view.read_only = True
         try:
             response = self.env.make_tool_call(name, requestor="assistant", **arguments)
             self.env.sync_tools()
             error = False
         except Exception as exc:
             response, error = f"Error: {exc}", True
+        finally:
+            if reading:
+                for view in self._views:
+                    view.read_only = False
         return ToolResult(content=Environment.to_json_str(response), error=error)
 
     def snapshot(self) -> dict[str, Any]:
@@ -139,6 +150,14 @@ class Tau2Domain:
 
     def tools(self) -> Sequence[ToolSpec]:
         return self._tool_specs
+
+    @cached_property
+    def _kinds(self) -> dict[str, ToolKind]:
+        return {spec.name: spec.kind for spec in self._tool_specs}
+
+    def tool_kind(self, name: str) -> ToolKind | None:
+        """The declared kind of a tool (None for a name the domain lacks)."""
+        return self._kinds.get(name)
 
     def new_state(self) -> Tau2State:
         return Tau2State(self)

@@ -132,3 +132,22 @@ def test_load_chat_model_sends_routing_headers():
     task = task_by_id("retail", "0")
     model = load_chat_model("openai-compatible:m@http://127.0.0.1:9/v1", "agent", task=task)
     assert model.default_headers == {"X-Writ-Role": "agent", "X-Writ-Task-Id": "0"}
+
+
+def test_memo_answers_a_repeated_request_from_memory_and_only_a_repeat():
+    task = task_by_id("retail", "0")
+    tools = [s.openai_schema() for s in get_domain("retail").tools()]
+    messages = [
+        {"role": "system", "content": "policy"},
+        {"role": "assistant", "content": GREETING},
+        {"role": "user", "content": "Hi, I'm Yusuf Rossi, zip 19122."},
+    ]
+    with ScriptedOpenAIServer([task], memo=True) as server:
+        first = post(server.base_url, {"model": "agent/0", "messages": messages, "tools": tools})
+        again = post(server.base_url, {"model": "agent/0", "messages": messages, "tools": tools})
+        other = post(server.base_url, {"model": "agent/0", "messages": messages[:2], "tools": tools})
+        assert first[0] == again[0] == other[0] == 200
+        assert again[1]["choices"] == first[1]["choices"] and again[1]["usage"] == first[1]["usage"]
+        assert again[1]["id"] != first[1]["id"]
+        assert other[1]["choices"] != first[1]["choices"]
+        assert server.counts["requests"] == 3 and server.counts["agent"] == 2  # the repeat was not recomputed

@@ -6,7 +6,10 @@ scripted agent or user for the request's task and answers with `tool_calls` JSON
 reply when the agent reads in parallel) and a `usage` block. Routing: the `X-Writ-Task-Id` and
 `X-Writ-Role` headers that `writ.models.load_chat_model` sends, or a model name `ROLE/TASK_ID`.
 Latency, error and reply-rewriting hooks make it usable for throughput and failure tests;
-`agent_policy` swaps the oracle for another scripted agent (e.g. the careless one).
+`agent_policy` swaps the oracle for another scripted agent (e.g. the careless one). With
+`memo=True` a request identical to an earlier one (same role, task and body bytes) is answered
+from memory, so benchmarks that replay the same dialogues measure the client, not this server's
+CPU (which shares the client's cores, unlike a real provider's).
 
     with ScriptedOpenAIServer(tasks) as server:
         spec = f"openai-compatible:scripted@{server.base_url}"
@@ -14,6 +17,7 @@ Latency, error and reply-rewriting hooks make it usable for throughput and failu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
@@ -46,6 +50,7 @@ class ScriptedOpenAIServer:
         seed: int = 0,
         reply_hook: ReplyHook | None = None,
         agent_policy: Callable[[WritTask], AgentPolicy] = AgentPolicy,
+        memo: bool = False,
     ) -> None:
         self.tasks: dict[str, WritTask] = dict(tasks) if isinstance(tasks, Mapping) else {t.id: t for t in tasks}
         self.latency_s = latency_s
@@ -54,6 +59,8 @@ class ScriptedOpenAIServer:
         self.fail_first = fail_first
         self.reply_hook = reply_hook
         self.agent_policy = agent_policy
+        self.memo: dict[bytes, tuple[int, dict[str, Any]]] | None = {} if memo else None
+        """answers by request digest, when memo is on (replies are deterministic)."""
         self.requests: list[dict[str, Any]] = []
         """every chat request body received, in order (role and task id added)."""
         self.counts = {"requests": 0, "errors": 0, "agent": 0, "user": 0}
@@ -203,6 +210,10 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _digest(role: str, task_id: str, raw: bytes) -> bytes:
+    return hashlib.blake2b(b"%s\0%s\0%s" % (role.encode(), task_id.encode(), raw), digest_size=16).digest()
+
+
 def _tokens(text: str) -> int:
     """About four characters per token: a stand-in count so usage accounting can be exercised."""
     return max(1, len(text) // 4)
@@ -245,6 +256,14 @@ def _handler(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             if server._inject_error():
                 self._send(server.error_status, _error("injected failure", "server_error"))
                 return
+            key = b""
+            if server.memo is not None:
+                key = _digest(self.headers.get("X-Writ-Role", ""), self.headers.get("X-Writ-Task-Id", ""), raw)
+                answered = server.memo.get(key)
+                if answered is not None:
+                    status, payload = answered
+                    self._send(status, {**payload, "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time())})
+                    return
             try:
                 body = json.loads(raw or b"{}")
             except json.JSONDecodeError as exc:
@@ -254,6 +273,8 @@ def _handler(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 status, payload = server.complete(body, {k: v for k, v in self.headers.items()})
             except Exception as exc:  # a policy bug must surface as an HTTP error, not a hung client
                 status, payload = 500, _error(f"{type(exc).__name__}: {exc}", "server_error")
+            if server.memo is not None and status == 200 and server.reply_hook is None:
+                server.memo[key] = (status, payload)
             self._send(status, payload)
 
     return Handler
