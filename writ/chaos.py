@@ -24,7 +24,7 @@ from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, PrivateAttr
 
 from writ.errors import WritError
-from writ.model_guard import tool_names
+from writ.model_guard import bind_once
 
 BAD_JSON = "bad_json"
 UNKNOWN_TOOL = "unknown_tool"
@@ -139,19 +139,15 @@ class ChaosChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        names = tool_names(tools)
-        if tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice
-        cache_key = (names, repr(sorted(kwargs.items())))
-        copy = self._bound.get(cache_key)
-        if copy is None:
+        def make(names: tuple[str, ...], kw: dict[str, Any]) -> ChaosChatModel:
             copy = ChaosChatModel(
-                inner=self.inner.bind_tools(tools, **kwargs), config=self.config, role=self.role, seed=self.seed, tool_names=names
+                inner=self.inner.bind_tools(tools, **kw), config=self.config, role=self.role, seed=self.seed, tool_names=names
             )
             copy._rng = self._rng  # one fault stream per dialogue and role, bound or not
             copy._injected = self._injected
-            self._bound[cache_key] = copy
-        return copy
+            return copy
+
+        return bind_once(self._bound, tools, tool_choice, kwargs, make)
 
     async def _agenerate(
         self,

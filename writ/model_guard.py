@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -66,6 +66,28 @@ def tool_names(tools: Sequence[Any]) -> tuple[str, ...]:
     return tuple(names)
 
 
+B = TypeVar("B")
+
+
+def bind_once(
+    cache: dict[tuple[tuple[str, ...], str], B],
+    tools: Sequence[Any],
+    tool_choice: str | None,
+    kwargs: dict[str, Any],
+    make: Callable[[tuple[str, ...], dict[str, Any]], B],
+) -> B:
+    """The wrapper bound to these tools, made once: a dialogue binds the same tools every turn,
+    so the bound copy (and its serialization) is reused. `make(names, kwargs)` builds it."""
+    names = tool_names(tools)
+    if tool_choice is not None:
+        kwargs["tool_choice"] = tool_choice
+    key = (names, repr(sorted(kwargs.items())))
+    bound = cache.get(key)
+    if bound is None:
+        bound = cache[key] = make(names, kwargs)
+    return bound
+
+
 def check_reply(reply: AIMessage, tool_names: frozenset[str] | None) -> None:
     """Raise `ModelReplyError` for a reply the dialogue cannot use as it is."""
     if reply.invalid_tool_calls:
@@ -114,16 +136,13 @@ class GuardedChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        names = tool_names(tools)
-        if tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice
-        # The dialogue binds the same tools every turn: reuse the bound copy (and its serialization).
-        cache_key = (names, repr(sorted(kwargs.items())))
-        bound = self._bound.get(cache_key)
-        if bound is None:
-            bound = self.model_copy(update={"inner": self.inner.bind_tools(tools, **kwargs), "tool_names": frozenset(names)})
-            self._bound[cache_key] = bound
-        return bound
+        return bind_once(
+            self._bound,
+            tools,
+            tool_choice,
+            kwargs,
+            lambda names, kw: self.model_copy(update={"inner": self.inner.bind_tools(tools, **kw), "tool_names": frozenset(names)}),
+        )
 
     # ainvoke/invoke go straight to the inner model: the guard adds no LangChain run of its own
     # (no second callback run per call, half the per-call overhead at high concurrency), and the
