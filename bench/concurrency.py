@@ -172,11 +172,7 @@ def _run_ray(job: DialogueJob, items: list[Any], concurrency: int, workers: int,
         settings=settings,
         on_record=lambda _: finished.append(time.perf_counter()),
     )
-    seconds = time.perf_counter() - started
-    if stats.failed:
-        raise SystemExit(f"{stats.failed} dialogues failed: {stats.errors[:3]}")
-    lines = [json.loads(x) for x in out.read_text().splitlines()]
-    return seconds, _steady(finished, len(items), concurrency, seconds), lines
+    return _result(stats, finished, len(items), concurrency, time.perf_counter() - started, out)
 
 
 async def _run(job: DialogueJob, items: list[Any], concurrency: int, out: Path) -> tuple[float, float, list[dict[str, Any]]]:
@@ -204,12 +200,15 @@ async def _run(job: DialogueJob, items: list[Any], concurrency: int, out: Path) 
         settings=settings,
         on_record=lambda _: finished.append(time.perf_counter()),
     )
-    seconds = time.perf_counter() - started
+    return _result(stats, finished, len(pairs), concurrency, time.perf_counter() - started, out)
+
+
+def _result(stats: Any, finished: list[float], n: int, concurrency: int, seconds: float, out: Path) -> tuple[float, float, list[dict[str, Any]]]:
+    """(seconds, steady-state dialogues/s, the trajectories) of a level; a failed dialogue ends the benchmark."""
     if stats.failed:
         raise SystemExit(f"{stats.failed} dialogues failed: {stats.errors[:3]}")
-    steady = _steady(finished, len(pairs), concurrency, seconds)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    return seconds, steady, lines
+    return seconds, _steady(finished, n, concurrency, seconds), lines
 
 
 if __name__ == "__main__":

@@ -122,7 +122,6 @@ class UserView:
     """
 
     def __init__(self, system_prompt: str) -> None:
-        self.system_prompt = system_prompt
         self._seen: list[BaseMessage] = []
         self._view: list[BaseMessage] = [SystemMessage(content=system_prompt)]
 

@@ -68,9 +68,13 @@ async def _close_at_shutdown(loop: asyncio.AbstractEventLoop) -> AsyncGenerator[
     try:
         yield
     finally:
-        _closers.pop(loop, None)
-        for session in list(_sessions.pop(loop, {}).values()):
-            await session.close()
+        await _close(loop)
+
+
+async def _close(loop: asyncio.AbstractEventLoop) -> None:
+    _closers.pop(loop, None)
+    for session in list(_sessions.pop(loop, {}).values()):
+        await session.close()
 
 
 async def _session(base_url: str) -> aiohttp.ClientSession:
@@ -96,10 +100,7 @@ async def _session(base_url: str) -> aiohttp.ClientSession:
 async def close_sessions() -> None:
     """Close this event loop's connections now; `asyncio.run` does it by itself on exit, a loop
     run by hand and closed without `shutdown_asyncgens` needs this call first."""
-    loop = asyncio.get_running_loop()
-    _closers.pop(loop, None)
-    for session in list(_sessions.pop(loop, {}).values()):
-        await session.close()
+    await _close(asyncio.get_running_loop())
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from tau2.environment.db import DB
 from tau2.environment.environment import Environment
 from tau2.environment.toolkit import ToolKitBase, ToolType
 
-from writ.domain import Outcome, RecordKey, ToolKind, ToolResult, ToolSpec
+from writ.domain import Outcome, RecordKey, ToolKind, ToolResult, ToolSpec, tool_kinds
 from writ.overlay import CopyOnAccess, canonical_json, clone
 
 _KINDS = {
@@ -153,7 +153,7 @@ class Tau2Domain:
 
     @cached_property
     def _kinds(self) -> dict[str, ToolKind]:
-        return {spec.name: spec.kind for spec in self._tool_specs}
+        return tool_kinds(self)
 
     def tool_kind(self, name: str) -> ToolKind | None:
         """The declared kind of a tool (None for a name the domain lacks)."""
